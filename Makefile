@@ -1,0 +1,34 @@
+# Two commands: `make repro` (set up + run the pipeline) and `make test` (set up + run the tests).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DVC_NO_ANALYTICS := 1
+export PYTHONPATH := stages
+
+.PHONY: setup params repro test bench report clean-venv
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+setup: $(BIN)/.installed
+
+# Compose conf/ into params.yaml exactly as `dvc exp run` does (dvc repro does not compose).
+params: setup
+	$(BIN)/python .ci/compose_params.py
+
+repro: params
+	$(BIN)/dvc repro
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python .ci/benchmark.py
+
+# Markdown review report of HEAD against BASE (default: main).
+BASE ?= main
+report: setup
+	$(BIN)/python .ci/pr_report.py --base $(BASE)
