@@ -79,3 +79,6 @@ def build_loan_schema() -> pa.DataFrameSchema:
     # Loan_ID uniqueness is checked in ingest (it must name the first occurrence).
     # strict=False: extra columns are kept (and audited for leakage), not rejected.
     return pa.DataFrameSchema(ordered, strict=False, ordered=False)
+
+# Never audited as candidate features: identifiers and the segmentation outputs.
+AUDIT_EXCLUDED_COLUMNS = ID_COLUMNS + ["segment_id", "segment", "High_Risk_Flag"]
