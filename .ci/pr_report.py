@@ -69,7 +69,7 @@ def plot_fingerprints(plots_data: dict) -> dict[str, dict[str, str]]:
                     by_rev.setdefault(rev, []).append(entry.get("url"))
                 continue
             for point in entry.get("content", {}).get("data", {}).get("values", []):
-                rest = {key: value for key, value in point.items() if key != "zzz"}
+                rest = {key: value for key, value in point.items() if key != "rev"}
                 by_rev.setdefault(point.get("rev"), []).append(rest)
         fingerprints[name] = {rev: json.dumps(points, sort_keys=True) for rev, points in by_rev.items()}
     return fingerprints
