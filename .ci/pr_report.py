@@ -155,7 +155,8 @@ def resolve_short_sha(ref: str, option: str) -> str:
     """Short commit id of `ref`, or a ReportError saying how to make the ref available."""
     run_command(["git", "rev-parse", "--show-toplevel"])  # clear error outside a git repo
     try:
-        return run_command(["git", "rev-parse", "--verify", "--quiet", "--short", f"{ref}^{{commit}}"]).strip()
+        args = ["git", "rev-parse", "--verify", "--quiet", "--short", f"{ref}^{{commit}}"]
+        return run_command(args).strip()
     except ReportError:
         raise ReportError(
             f"{option} {ref!r} is not a commit in this repository; "
@@ -188,7 +189,8 @@ def load_plots(base: str, head: str | None) -> dict:
 
 
 def _check_plots_dir(target: Path) -> None:
-    if target.exists() and not (target.is_dir() and (not any(target.iterdir()) or (target / "index.html").is_file())):
+    reusable = target.is_dir() and (not any(target.iterdir()) or (target / "index.html").is_file())
+    if target.exists() and not reusable:
         raise ReportError(
             f"--plots-dir {str(target)!r} exists and is not an earlier plots render "
             "(no index.html); pass a new or empty directory"

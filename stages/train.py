@@ -7,7 +7,7 @@ import pandas as pd
 
 from loan_recovery.errors import run_stage
 from loan_recovery.io import atomic_path, load_params, param, read_parquet, write_csv, write_json, write_parquet
-from loan_recovery.modeling import build_pipeline, build_target, check_feature_set, split_train_test
+from loan_recovery.modeling import build_pipeline, build_target, check_feature_set, split_table, split_train_test
 from loan_recovery.scoring import reference_values
 from loan_recovery.training import FeatureSet, train_model
 
@@ -35,18 +35,20 @@ def main() -> None:
     segments = read_parquet(args.segments)
     check_feature_set(features.numeric, features.categorical, features.leaky, list(loans.columns))
     target = build_target(loans, segments["High_Risk_Flag"], target_name)
-    test_mask = split_train_test(target, param(p, "train.test_size"), seed)
+    train_positions, test_positions = split_train_test(target, param(p, "train.test_size"), seed)
     pipeline = build_pipeline(param(p, "model"), features.numeric, features.categorical,
                               param(p, "train.calibration"), seed)
-    result = train_model(pipeline, loans, target, test_mask, features, param(p, "train.cv_folds"),
-                         param(p, "train.cv_repeats"), param(p, "train.leakage_auc_threshold"), seed)
+    result = train_model(pipeline, loans, target, train_positions, test_positions, features,
+                         param(p, "train.cv_folds"), param(p, "train.cv_repeats"),
+                         param(p, "train.leakage_auc_threshold"), seed)
 
     with atomic_path(args.model) as tmp:
         joblib.dump({"pipeline": result.model, "target": target_name, "features": features.columns,
                      "categorical": features.categorical,
-                     "reference": reference_values(loans.loc[~test_mask, features.columns], features.categorical)},
+                     "reference": reference_values(loans[features.columns].iloc[train_positions],
+                                                   features.categorical)},
                     tmp)
-    write_parquet(pd.DataFrame({"Loan_ID": loans["Loan_ID"], "is_test": test_mask, "target": target}), args.split)
+    write_parquet(split_table(loans["Loan_ID"], target, test_positions), args.split)
     write_json(result.metrics, args.metrics)
     for name, frame in result.plots.items():
         write_csv(frame, Path(args.plots_dir) / f"{name}.csv")

@@ -109,8 +109,11 @@ def test_point_traces_are_capped_and_titles_say_sampled(loans):
 
 def test_bar_counts_use_all_rows(loans):
     bars = build_eda_figures(loans, max_points=10, seed=0)["recovery_by_payment_history"]
-    assert sum(sum(trace.y) for trace in bars.data) == len(loans)
+    expected = pd.crosstab(loans["Payment_History"], loans["Recovery_Status"])
     assert [trace.name for trace in bars.data] == CATEGORIES["Recovery_Status"]
+    for trace in bars.data:
+        assert list(trace.x) == CATEGORIES["Payment_History"]
+        assert list(trace.y) == expected[trace.name].tolist()
     assert "all 300 loans" in bars.layout.title.text
 
 

@@ -23,7 +23,7 @@ lr = yaml.safe_load(open("params.yaml"))["train"]["lr"]
 os.makedirs("metrics", exist_ok=True)
 os.makedirs("plots", exist_ok=True)
 with open("metrics/m.json", "w") as f:
-    json.dump({"score": round(1 - lr, 4)}, f)
+    json.dump({"score": round(1 - lr / 3, 6)}, f)
 with open("plots/loss.csv", "w") as f:
     f.write("step,loss\\n" + "".join(f"{i},{round(lr * i, 4)}\\n" for i in range(3)))
 """
@@ -161,12 +161,13 @@ def test_report_shows_param_metric_and_plot_changes(dvc_repo):
     assert done.returncode == 0, done.stderr
     report = done.stdout
     print(report)
-    short = [_run(["git", "rev-parse", "--short", ref], dvc_repo).stdout.strip() for ref in ("HEAD~1", "HEAD")]
+    short = [_run(["git", "rev-parse", "--short", r], dvc_repo).stdout.strip() for r in ("HEAD~1", "HEAD")]
     assert report.splitlines()[0] == f"# PR report: `HEAD~1` ({short[0]}) → `HEAD` ({short[1]})"
     params, rest = report.split("## Params", 1)[1].split("## Metrics")
     metrics, plots = rest.split("## Plots")
     assert _row("params.yaml", "train.lr", "0.1", "0.2").search(params)
-    assert _row("metrics/m.json", "score", "0.9", "0.8", "-0.1").search(metrics)
+    # 0.966667 -> 0.933333, shown with --precision 4
+    assert _row("metrics/m.json", "score", "0.9667", "0.9333", "-0.0333").search(metrics)
     assert "- `plots/loss.csv`: modified" in plots
     assert "static.csv" not in plots  # unchanged plots are not listed
 

@@ -97,8 +97,11 @@ def build_pipeline(model_cfg: dict, numeric: list[str], categorical: list[str],
                      ("classifier", estimator)])
 
 
-def split_train_test(target: pd.Series, test_size: float, random_state: int) -> np.ndarray:
-    """Stratified split as the seed does it; returns a boolean mask of test rows."""
+def split_train_test(target: pd.Series, test_size: float, random_state: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified split as the seed does it: (train positions, test positions), in the seed's order.
+
+    The order matters: a random forest's bootstrap draws depend on the row order it is fit on.
+    """
     if not 0 < test_size < 1:
         raise UserError(f"train.test_size must be between 0 and 1, got {test_size}")
     counts = target.value_counts()
@@ -106,8 +109,14 @@ def split_train_test(target: pd.Series, test_size: float, random_state: int) -> 
         raise UserError(f"train: target '{target.name}' needs at least 2 loans of each class, "
                         f"got {counts.to_dict()}")
     positions = np.arange(len(target))
-    _, test_positions = train_test_split(positions, test_size=test_size, random_state=random_state,
-                                         stratify=target.to_numpy())
-    mask = np.zeros(len(target), dtype=bool)
-    mask[test_positions] = True
-    return mask
+    train_positions, test_positions = train_test_split(positions, test_size=test_size,
+                                                       random_state=random_state, stratify=target.to_numpy())
+    return train_positions, test_positions
+
+
+
+def split_table(loan_ids: pd.Series, target: pd.Series, test_positions: np.ndarray) -> pd.DataFrame:
+    """Per loan, in table order: Loan_ID, is_test, target."""
+    is_test = np.zeros(len(loan_ids), dtype=bool)
+    is_test[test_positions] = True
+    return pd.DataFrame({"Loan_ID": loan_ids.to_numpy(), "is_test": is_test, "target": target.to_numpy()})

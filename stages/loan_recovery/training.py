@@ -26,7 +26,6 @@ class FeatureSet:
 @dataclass
 class TrainResult:
     model: Pipeline
-    test_mask: np.ndarray
     metrics: dict
     plots: dict[str, pd.DataFrame]
 
@@ -39,18 +38,19 @@ def audit_columns(frame: pd.DataFrame, target_name: str) -> list[str]:
     return [c for c in frame.columns if c not in excluded]
 
 
-def train_model(pipeline: Pipeline, loans: pd.DataFrame, target: pd.Series, test_mask: np.ndarray,
-                features: FeatureSet, cv_folds: int, cv_repeats: int, leakage_threshold: float,
-                random_state: int) -> TrainResult:
+def train_model(pipeline: Pipeline, loans: pd.DataFrame, target: pd.Series, train_positions: np.ndarray,
+                test_positions: np.ndarray, features: FeatureSet, cv_folds: int, cv_repeats: int,
+                leakage_threshold: float, random_state: int) -> TrainResult:
     """Fit on the training part; test metrics, CV, baselines, leakage audit, importance, curves."""
     X, y = loans[features.columns], target
-    X_train, y_train, X_test, y_test = X[~test_mask], y[~test_mask], X[test_mask], y[test_mask]
+    X_train, y_train = X.iloc[train_positions], y.iloc[train_positions]
+    X_test, y_test = X.iloc[test_positions], y.iloc[test_positions]
     cv = ev.cross_validated_metrics(pipeline, X_train, y_train, cv_folds, cv_repeats, random_state)
     model = pipeline.fit(X_train, y_train)
     test_score = ev.positive_scores(model, X_test)
     y_true = y_test.to_numpy()
-    baselines = ev.baseline_scores(y_train, loans.loc[test_mask, "Days_Past_Due"])
-    audit = ev.leakage_audit(loans[~test_mask], y_train, audit_columns(loans, str(target.name)),
+    baselines = ev.baseline_scores(y_train, loans["Days_Past_Due"].iloc[test_positions])
+    audit = ev.leakage_audit(loans.iloc[train_positions], y_train, audit_columns(loans, str(target.name)),
                              leakage_threshold)
     flagged = audit[audit["flagged"]]
     metrics = {
@@ -74,4 +74,4 @@ def train_model(pipeline: Pipeline, loans: pd.DataFrame, target: pd.Series, test
         "calibration": ev.calibration_table(y_true, test_score),
         "lift": ev.lift_table(y_true, test_score),
     }
-    return TrainResult(model, test_mask, metrics, plots)
+    return TrainResult(model, metrics, plots)
