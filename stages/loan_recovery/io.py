@@ -18,6 +18,12 @@ import yaml
 from .errors import UserError
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temp path beside `target`; move it into place only if the block succeeds."""
@@ -26,6 +32,7 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    tmp.chmod(0o666 & ~_current_umask())  # mkstemp makes 0600; outputs get normal file permissions
     try:
         yield tmp
         os.replace(tmp, target)
