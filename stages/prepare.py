@@ -1,11 +1,45 @@
 """Stage prepare: validate the raw loan CSV, write typed Parquet, rejects and data-quality metrics."""
 import argparse
 
+import pandas as pd
+
 from loan_recovery.errors import UserError, run_stage
 from loan_recovery.ingest import prepare_loans, read_raw_table
 from loan_recovery.io import load_params, param, write_csv, write_json, write_parquet
 
 BAD_ROW_MODES = ("reject", "stop")
+
+
+def read_prepare_params(params: dict) -> dict:
+    """The prepare.* keys, checked once: a UserError names the key, the value and what is allowed."""
+    mode = param(params, "prepare.on_bad_rows")
+    if mode not in BAD_ROW_MODES:
+        raise UserError(f"prepare.on_bad_rows must be one of {', '.join(BAD_ROW_MODES)}, got {mode!r}")
+    fix_case = param(params, "prepare.fix_category_case")
+    if not isinstance(fix_case, bool):
+        raise UserError(f"prepare.fix_category_case must be true or false, got {fix_case!r}")
+    share = param(params, "prepare.max_reject_share")
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise UserError(f"prepare.max_reject_share must be a number from 0 to 1, got {share!r} "
+                        f"(e.g. 0.5 stops the run when more than half the rows are bad)")
+    return {"on_bad_rows": mode, "fix_category_case": fix_case, "max_reject_share": float(share),
+            "encoding": param(params, "prepare.encoding"), "sep": param(params, "prepare.sep")}
+
+
+def check_bad_rows(source: str, rejects: pd.DataFrame, metrics: dict, cfg: dict, rejects_path: str) -> None:
+    """Stop (UserError) when bad rows must not pass: stop mode, no good rows, or too many bad ones."""
+    if metrics["rows_read"] == 0:
+        raise UserError(f"{source}: has a header but no data rows ({metrics['blank_lines']} blank lines)")
+    if len(rejects) == 0:
+        return
+    first = f"line {rejects.iloc[0]['line']}: {rejects.iloc[0]['reasons']}"
+    if cfg["on_bad_rows"] == "stop":
+        raise UserError(f"{source}: {first} (prepare.on_bad_rows=stop; use reject to collect bad rows in {rejects_path})")
+    if metrics["rows_kept"] == 0:
+        raise UserError(f"{source}: no valid rows, all {metrics['rows_rejected']} rejected; first: {first}")
+    if metrics["reject_share"] > cfg["max_reject_share"]:
+        raise UserError(f"{source}: {metrics['rows_rejected']} of {metrics['rows_read']} rows are bad "
+                        f"(> prepare.max_reject_share={cfg['max_reject_share']}); first: {first}")
 
 
 def main() -> None:
@@ -16,25 +50,11 @@ def main() -> None:
     parser.add_argument("--rejects", required=True, help="CSV of rejected rows with reasons")
     parser.add_argument("--metrics", required=True)
     args = parser.parse_args()
-    params = load_params(args.params)
-    mode = param(params, "prepare.on_bad_rows")
-    if mode not in BAD_ROW_MODES:
-        raise UserError(f"prepare.on_bad_rows must be one of {', '.join(BAD_ROW_MODES)}, got {mode!r}")
-    max_share = float(param(params, "prepare.max_reject_share"))
+    cfg = read_prepare_params(load_params(args.params))
 
-    raw = read_raw_table(args.input, param(params, "prepare.encoding"), param(params, "prepare.sep"))
-    kept, rejects, metrics = prepare_loans(raw, bool(param(params, "prepare.fix_category_case")))
-    if len(rejects) and mode == "stop":
-        first = rejects.iloc[0]
-        raise UserError(f"{args.input}: line {first['line']}: {first['reasons']} "
-                        f"(prepare.on_bad_rows=stop; use reject to collect bad rows in {args.rejects})")
-    if metrics["rows_kept"] == 0:
-        raise UserError(f"{args.input}: no valid rows ({metrics['rows_rejected']} rejected; see reasons with "
-                        f"prepare.on_bad_rows=stop)")
-    if metrics["reject_share"] > max_share:
-        raise UserError(f"{args.input}: {metrics['rows_rejected']} of {metrics['rows_read']} rows are bad "
-                        f"(> prepare.max_reject_share={max_share}); first: line {rejects.iloc[0]['line']}: "
-                        f"{rejects.iloc[0]['reasons']}")
+    raw = read_raw_table(args.input, cfg["encoding"], cfg["sep"])
+    kept, rejects, metrics = prepare_loans(raw, cfg["fix_category_case"])
+    check_bad_rows(args.input, rejects, metrics, cfg, args.rejects)
     write_parquet(kept, args.output)
     write_csv(rejects, args.rejects)
     write_json(metrics, args.metrics)

@@ -173,22 +173,26 @@ def test_univariate_auc_numeric_is_direction_free():
 
 
 @pytest.mark.parametrize("dtype", ["category", "str", "object"])
-def test_univariate_auc_categorical(dtype):
-    target = pd.Series([1, 1, 0, 0, 0, 1, 0, 0], index=range(10, 18))
-    values = pd.Series(["a", "a", "b", "b", "c", "c", "c", "c"], index=range(10, 18)).astype(dtype)
-    # category target rates a=1, b=0, c=1/4 -> the rates rank the target perfectly except within c
-    rate = pd.Series([1.0, 1.0, 0.0, 0.0, 0.25, 0.25, 0.25, 0.25])
-    assert univariate_auc(values, target) == pytest.approx(roc_auc_score(target.to_numpy(), rate))
+def test_univariate_auc_categorical_is_scored_out_of_fold(dtype):
+    rng = np.random.default_rng(1)
+    target = pd.Series(rng.integers(0, 2, 300), index=range(10, 310))
     perfect = pd.Series(np.where(target == 1, "yes", "no"), index=target.index).astype(dtype)
     assert univariate_auc(perfect, target) == 1.0
+    # A category that matters only a little stays near 0.5; an in-sample rate would overstate it.
+    noise = pd.Series(rng.choice(list("abcdefghij"), 300), index=target.index).astype(dtype)
+    assert univariate_auc(noise, target) < 0.62
+
+
+def test_univariate_auc_reads_numbers_stored_as_text():
+    target = pd.Series([0, 0, 1, 1, 0, 1])
+    as_text = pd.Series(["1", "2", "30", "40", "3", "50"])
+    assert univariate_auc(as_text, target) == 1.0
 
 
 def test_univariate_auc_single_class_target():
     assert univariate_auc(pd.Series([1.0, 2.0, 3.0]), pd.Series([1, 1, 1])) == 0.5
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="BUG: univariate_auc fills NaN with -inf and roc_auc_score rejects "
-                   "infinite scores (ValueError: Input contains infinity)")
 def test_univariate_auc_missing_values_are_ranked_lowest():
     target = pd.Series([0, 0, 1, 1])
     values = pd.Series([np.nan, 1.0, 2.0, 3.0])
@@ -213,9 +217,6 @@ def test_leakage_audit_flags_copies_of_the_target_not_noise():
     assert auc["copy"] == 1.0 and 0.85 < auc["noisy_copy"] < 1.0 and auc["random"] < 0.6
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="BUG: text columns are ranked by their in-sample per-value target rate, "
-                   "so a random high-cardinality text column (an ID, or a number kept as text as ingest keeps "
-                   "extra columns) gets AUC ~1 and is flagged as leakage")
 def test_leakage_audit_does_not_flag_random_high_cardinality_text():
     rng = np.random.default_rng(0)
     target = pd.Series(rng.integers(0, 2, 400))

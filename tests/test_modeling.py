@@ -142,8 +142,6 @@ def test_build_estimator_bad_kwargs():
         build_estimator(RF | {"n_trees": 3})
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: build_estimator calls any callable under an allowed prefix; "
-                   "sklearn.datasets.get_data_home creates a directory (clear_data_home would delete one)")
 def test_build_estimator_refuses_callables_that_are_not_estimator_classes(tmp_path):
     made = tmp_path / "made_by_config"
     with pytest.raises(UserError, match=r"model\._target_"):
@@ -151,8 +149,6 @@ def test_build_estimator_refuses_callables_that_are_not_estimator_classes(tmp_pa
     assert not made.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: build_estimator accepts a non-classifier (no predict_proba); "
-                   "the error only comes later as a raw AttributeError")
 def test_build_estimator_refuses_non_classifiers():
     with pytest.raises(UserError, match=r"model\._target_"):
         build_estimator({"_target_": "sklearn.linear_model.LinearRegression"})

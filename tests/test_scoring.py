@@ -35,9 +35,9 @@ def planted(loans):
 # --- combine_scores / reference_values -----------------------------------------------------------
 
 def test_combine_scores_places_each_score_by_split():
-    is_test = np.array([False, True, False, True, False])
-    out = combine_scores(is_test, np.array([0.1, 0.2, 0.3]), np.array([0.9, 0.8]))
-    assert out.tolist() == [0.1, 0.9, 0.2, 0.8, 0.3]
+    is_test = np.array([True, True, False, True, False, False])
+    out = combine_scores(is_test, np.array([0.1, 0.2, 0.3]), np.array([0.9, 0.8, 0.7]))
+    assert out.tolist() == [0.9, 0.8, 0.1, 0.7, 0.2, 0.3]
     assert out.dtype == np.float64
 
 
@@ -47,6 +47,11 @@ def test_combine_scores_all_train_or_all_test():
 
 
 def test_combine_scores_refuses_mismatched_lengths():
+    with pytest.raises(ValueError):
+        combine_scores(np.array([False, True, False, False]), np.array([0.1, 0.2]), np.array([0.9]))
+
+
+def test_combine_scores_does_not_broadcast_a_single_score():
     with pytest.raises(ValueError):
         combine_scores(np.array([False, True, False]), np.array([0.1]), np.array([0.9]))
 

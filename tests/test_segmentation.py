@@ -134,7 +134,8 @@ def test_name_segments_by_profile_disambiguates_equal_names_by_risk_rank():
 
 def test_name_segments_by_profile_needs_a_delinquency_column():
     profiles = pd.DataFrame({"Monthly_Income": [1.0, -1.0], "Loan_Amount": [0.0, 1.0]})
-    with pytest.raises(UserError, match=r"segment\.naming=profile needs one of \['Num_Missed_Payments', 'Days_Past_Due'\]"):
+    with pytest.raises(UserError, match=r"segment\.naming=profile needs one of "
+                                        r"\['Num_Missed_Payments', 'Days_Past_Due'\]"):
         name_segments_by_profile(profiles)
 
 

@@ -134,15 +134,43 @@ def lift_table(y_true: np.ndarray, score: np.ndarray, groups: int = 10) -> pd.Da
     return table.round(6)
 
 
+def out_of_fold_target_rate(values: pd.Series, target: pd.Series, folds: int = 5) -> np.ndarray:
+    """Each row's category scored by the target rate of that category in the *other* folds.
+
+    Out-of-fold, so an ID-like or random text column scores ~0.5 instead of a perfect in-sample fit.
+    """
+    text = values.astype(str).to_numpy()
+    y = target.to_numpy()
+    encoded = np.full(len(text), float(np.mean(y)))
+    n_splits = min(folds, int(np.bincount(y).min()))
+    if n_splits < 2:
+        return encoded
+    for fit_idx, enc_idx in StratifiedKFold(n_splits, shuffle=True, random_state=0).split(text, y):
+        rates = pd.Series(y[fit_idx]).groupby(text[fit_idx]).mean()
+        encoded[enc_idx] = pd.Series(text[enc_idx]).map(rates).fillna(float(np.mean(y[fit_idx]))).to_numpy()
+    return encoded
+
+
+def _as_numbers(values: pd.Series) -> pd.Series | None:
+    """Numbers, also when a user's extra column arrives as text ('12', '3.5', blanks); else None."""
+    if pd.api.types.is_numeric_dtype(values) and not isinstance(values.dtype, pd.CategoricalDtype):
+        return pd.to_numeric(values)
+    text = values.astype(str).str.strip()
+    parsed = pd.to_numeric(text.where(text != ""), errors="coerce")
+    return parsed if parsed.notna().sum() == (text != "").sum() and parsed.notna().any() else None
+
+
 def univariate_auc(values: pd.Series, target: pd.Series) -> float:
     """How well one column alone ranks the target, direction-free (0.5 = no signal, 1 = perfect)."""
-    if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object or pd.api.types.is_string_dtype(values):
-        # Categories are ranked by their own target rate (an upper bound on their signal).
-        values = values.astype(str).map(target.groupby(values.astype(str).to_numpy()).mean())
-    numeric = pd.to_numeric(values, errors="coerce").fillna(-np.inf).to_numpy(dtype="float64")
     if len(np.unique(target)) < 2:
         return 0.5
-    auc = roc_auc_score(target, numeric)
+    numeric = _as_numbers(values)
+    if numeric is None:
+        numeric = pd.Series(out_of_fold_target_rate(values, target), index=values.index)
+    finite = numeric.to_numpy(dtype="float64")
+    # Missing values rank lowest (finite, so roc_auc_score accepts them).
+    lowest = np.nanmin(finite) - 1 if np.isfinite(finite).any() else 0.0
+    auc = roc_auc_score(target, np.where(np.isfinite(finite), finite, lowest))
     return max(auc, 1 - auc)
 
 

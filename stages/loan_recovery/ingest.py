@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pyarrow_lib
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from .errors import UserError
@@ -27,6 +28,7 @@ _BOMS = [
     (codecs.BOM_UTF16_BE, "utf-16"),
 ]
 _CHUNK_BYTES = 16 * 1024 * 1024
+_HEAD_BYTES = 64 * 1024
 
 
 @dataclass
@@ -44,9 +46,10 @@ def detect_encoding(head: bytes, configured: str) -> str:
     """'auto' -> codec from the BOM, else utf-8; an explicit codec name is checked and returned."""
     if configured != "auto":
         try:
-            codecs.lookup(configured)
-        except LookupError as err:
-            raise UserError(f"prepare.encoding: unknown codec '{configured}' (use auto, utf-8, cp1252, latin-1, ...)") from err
+            "".encode(configured)  # LookupError for unknown names and non-text codecs (rot13)
+        except (LookupError, TypeError) as err:
+            raise UserError(f"prepare.encoding: unknown text encoding {configured!r} "
+                            f"(use auto, utf-8, utf-8-sig, utf-16, cp1252, latin-1, ...)") from err
         return configured
     for bom, name in _BOMS:
         if head.startswith(bom):
@@ -80,7 +83,10 @@ def check_decodable(path: Path, encoding: str) -> None:
 def detect_separator(header_line: str, configured: str) -> str:
     """'auto' -> the candidate whose split of the header yields the most known column names."""
     if configured != "auto":
-        return "\t" if configured in ("\\t", "tab") else configured
+        sep = "\t" if configured in ("\\t", "tab") else configured
+        if not isinstance(sep, str) or len(sep) != 1 or sep in "\"\r\n":
+            raise UserError(f"prepare.sep: expected auto, tab or one character such as , ; | (got {configured!r})")
+        return sep
     known = {name.lower() for name in COLUMNS}
 
     def score(sep: str) -> tuple[int, int]:
@@ -119,46 +125,83 @@ def read_raw_table(path: str | Path, encoding: str = "auto", sep: str = "auto") 
     if path.is_dir():
         raise UserError(f"{path}: is a directory, expected a CSV file")
     with path.open("rb") as fh:
-        head = fh.read(64 * 1024)
-    if not head.strip():
-        raise UserError(f"{path}: file is empty (expected a header and at least one row)")
+        head = fh.read(_HEAD_BYTES)
     codec = detect_encoding(head, encoding)
     check_decodable(path, codec)
     text_head = head.decode(codec, errors="replace").lstrip("\ufeff")
-    header_line = text_head.splitlines()[0] if text_head.splitlines() else ""
+    if not text_head.strip():
+        raise UserError(f"{path}: file is empty (expected a header and at least one row)")
+    header_line, after_header = (re.split(r"\r\n|\r|\n", text_head, maxsplit=1) + [""])[:2]
     delimiter = detect_separator(header_line, sep)
     header = [h.strip() for h in next(csv.reader([header_line], delimiter=delimiter))]
     rename, missing, extra = match_header(header)
+    check_header(path, header, missing, f"separator {delimiter!r}, encoding {codec}")
+    if len(head) < _HEAD_BYTES and not after_header.strip():
+        raise UserError(f"{path}: has a header but no data rows")
+
+    table, bad_rows = _read_records(path, "utf-8" if codec == "utf-8-sig" else codec, delimiter, header)
+    frame = table.to_pandas(types_mapper=lambda _t: pd.StringDtype(na_value=np.nan)).rename(columns=rename)
+    frame = frame.astype("str")
+    bad_records = np.array([b[0] for b in bad_rows], dtype=np.int64)
+    lines, bad_lines = record_start_lines(
+        _data_row_lines(len(frame), np.sort(bad_records)), _newlines_per_row(table),
+        bad_records, np.array([b[2].count("\n") for b in bad_rows], dtype=np.int64),
+    )
+    structural = pd.DataFrame(
+        [(line, reason, text) for line, (_, reason, text) in zip(bad_lines, bad_rows) if reason],
+        columns=["line", "reasons", "raw_text"],
+    )
+    blank_lines = sum(1 for _, reason, _ in bad_rows if not reason)
+    notes = {"columns_renamed": len(rename), "columns_extra": len(extra), "extra_columns": extra,
+             "separator": delimiter, "encoding": codec}
+    return RawTable(frame, lines, structural, blank_lines, notes)
+
+
+def check_header(path: Path, header: list[str], missing: list[str], how_read: str) -> None:
+    """UserError when the header is not the loan table's: none, some or duplicated columns."""
+    if len(missing) == len(COLUMNS):
+        shown = ", ".join(repr(h[:24]) for h in header[:4]) + (", ..." if len(header) > 4 else "")
+        read = f"{len(header)} column(s) {shown}" if header else "a blank line"
+        utf16 = "; NUL bytes suggest UTF-16: set prepare.encoding to utf-16-le or utf-16-be" if "\x00" in "".join(header) else ""
+        raise UserError(
+            f"{path}: line 1 is not the loan-table header (read {read} with {how_read}); "
+            f"the first line must name the 21 columns (Borrower_ID, Age, ...): check the file, prepare.sep and prepare.encoding{utf16}"
+        )
     if missing:
         raise UserError(
             f"{path}: missing column(s) {', '.join(missing)} "
-            f"(found {len(header)} columns separated by {delimiter!r}; expected the 21-column loan table)"
+            f"(found {len(header)} columns with {how_read}; expected the 21-column loan table)"
         )
-    if len(set(h.lower() for h in header)) != len(header):
-        raise UserError(f"{path}: duplicate column names in header: {header}")
+    lowered = pd.Series([h.lower() for h in header])
+    duplicated = sorted(set(lowered[lowered.duplicated()]))
+    if duplicated:
+        raise UserError(f"{path}: duplicate column name(s) in header: {', '.join(repr(d) for d in duplicated)} "
+                        f"(names are case-insensitive; rename or delete the repeats)")
 
+
+def _read_records(path: Path, codec: str, delimiter: str, header: list[str]) -> tuple[pyarrow_lib.Table, list[tuple[int, str, str]]]:
+    """All data records as strings; each unsplittable one as (record number, reason, text), reason '' if blank."""
     bad_rows: list[tuple[int, str, str]] = []
-    blank_lines = 0
 
     def on_invalid(row: pa_csv.InvalidRow) -> str:
-        nonlocal blank_lines
-        if row.text.strip() == "":
-            blank_lines += 1
-            bad_rows.append((row.number, "", ""))
-        else:
-            bad_rows.append((row.number, f"has {row.actual_columns} fields, expected {row.expected_columns}", row.text))
+        text = row.text.strip()
+        reason = f"has {row.actual_columns} fields, expected {row.expected_columns}" if text else ""
+        breaks = text.count("\n")
+        if breaks:
+            reason += f" (spans {breaks + 1} lines: an unclosed quote?)"
+        bad_rows.append((row.number, reason, row.text if text else ""))
         return "skip"
 
-    pyarrow_codec = "utf-8" if codec == "utf-8-sig" else codec
     try:
         table = pa_csv.read_csv(
             path,
             read_options=pa_csv.ReadOptions(
-                encoding=pyarrow_codec, use_threads=False, column_names=header, skip_rows=1,
+                encoding=codec, use_threads=False, column_names=header, skip_rows=1,
                 block_size=_CHUNK_BYTES,
             ),
             parse_options=pa_csv.ParseOptions(
                 delimiter=delimiter, invalid_row_handler=on_invalid, ignore_empty_lines=False,
+                newlines_in_values=True,  # a quoted value may span lines, also across blocks
             ),
             convert_options=pa_csv.ConvertOptions(
                 column_types={h: pyarrow_lib.string() for h in header},
@@ -167,26 +210,43 @@ def read_raw_table(path: str | Path, encoding: str = "auto", sep: str = "auto") 
         )
     except pyarrow_lib.ArrowInvalid as err:
         raise UserError(f"{path}: could not be parsed as CSV with separator {delimiter!r}: {str(err).splitlines()[0]}") from err
-    frame = table.to_pandas(types_mapper=lambda _t: pd.StringDtype(na_value=np.nan)).rename(columns=rename)
-    frame = frame.astype("str")
-    skipped = np.array(sorted(b[0] for b in bad_rows), dtype=np.int64)
-    lines = _data_row_lines(len(frame), skipped)
-    structural = pd.DataFrame(
-        [(n, reason, text) for n, reason, text in bad_rows if reason],
-        columns=["line", "reasons", "raw_text"],
-    )
-    notes = {"columns_renamed": len(rename), "columns_extra": len(extra), "extra_columns": extra,
-             "separator": delimiter, "encoding": codec}
-    return RawTable(frame, lines, structural, blank_lines, notes)
+    return table, bad_rows
+
+
+def _newlines_per_row(table: pyarrow_lib.Table) -> np.ndarray:
+    """Line breaks inside each row's (quoted) values."""
+    counts = np.zeros(table.num_rows, dtype=np.int64)
+    for column in table.columns:
+        counts += pc.count_substring(column, "\n").to_numpy().astype(np.int64)
+    return counts
 
 
 def _data_row_lines(n_rows: int, skipped_lines: np.ndarray) -> np.ndarray:
-    """File line of each parsed row: header is line 1, skipped lines shift the rest."""
+    """Record number of each parsed row: the header is record 1, skipped records shift the rest."""
     candidates = np.arange(2, n_rows + len(skipped_lines) + 2, dtype=np.int64)
     return np.setdiff1d(candidates, skipped_lines, assume_unique=True)[:n_rows]
 
 
+def record_start_lines(row_records: np.ndarray, row_newlines: np.ndarray,
+                       bad_records: np.ndarray, bad_newlines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """File line where each record starts, from record numbers (header = 1) and line breaks inside records.
+
+    Record n starts on line n plus the line breaks inside quoted values of records before it.
+    """
+    inside = np.zeros(len(row_records) + len(bad_records) + 2, dtype=np.int64)
+    inside[row_records] = row_newlines
+    inside[bad_records] = bad_newlines
+    before = np.cumsum(inside) - inside
+    return row_records + before[row_records], bad_records + before[bad_records]
+
+
 _THOUSANDS = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"
+_MAX_WHOLE = 2**53  # float64 holds every whole number up to here exactly
+
+
+def _quoted(values: pd.Series) -> pd.Series:
+    """Values as Python literals ('x', 'a\\nb'): a reason stays on one line whatever the cell holds."""
+    return values.map(repr).astype(object).reset_index(drop=True)
 
 
 def _problem(rows: np.ndarray, kind: str, reasons: pd.Series | str) -> pd.DataFrame:
@@ -207,14 +267,28 @@ def _parse_numeric(values: pd.Series, column: str, whole: bool) -> tuple[pd.Seri
         problems.append(_problem(np.flatnonzero(blank), "blank_value", f"{column}: blank"))
     if not_number.any():
         idx = np.flatnonzero(not_number)
-        problems.append(_problem(idx, "not_a_number", f"{column}: '" + text.iloc[idx].reset_index(drop=True) + "' is not a number"))
+        problems.append(_problem(idx, "not_a_number", f"{column}: " + _quoted(text.iloc[idx]) + " is not a number"))
+    usable = np.isfinite(number.to_numpy()) & ~blank
     if whole:
-        fractional = np.isfinite(number.to_numpy()) & (np.mod(number.fillna(0).to_numpy(), 1) != 0)
-        if fractional.any():
-            idx = np.flatnonzero(fractional)
-            problems.append(_problem(idx, "not_whole_number", f"{column}: '" + text.iloc[idx].reset_index(drop=True) + "' is not a whole number"))
-    number = number.where(np.isfinite(number.to_numpy()) & ~blank)
-    return number, problems, int(grouped.sum())
+        usable, found = _check_whole(number, text, column, usable)
+        problems.extend(found)
+    return number.where(usable), problems, int(grouped.sum())
+
+
+def _check_whole(number: pd.Series, text: pd.Series, column: str, usable: np.ndarray) -> tuple[np.ndarray, list[pd.DataFrame]]:
+    """Problems of an integer column: fractions, and magnitudes int64/float64 cannot hold exactly."""
+    values = number.fillna(0).to_numpy()
+    too_large = usable & (np.abs(values) > _MAX_WHOLE)
+    fractional = usable & ~too_large & (np.mod(values, 1) != 0)
+    problems = []
+    if fractional.any():
+        idx = np.flatnonzero(fractional)
+        problems.append(_problem(idx, "not_whole_number", f"{column}: " + _quoted(text.iloc[idx]) + " is not a whole number"))
+    if too_large.any():
+        idx = np.flatnonzero(too_large)
+        problems.append(_problem(idx, "out_of_range", f"{column}: " + _quoted(text.iloc[idx])
+                                 + f" is too large (at most {_MAX_WHOLE} in absolute value)"))
+    return usable & ~too_large & ~fractional, problems
 
 
 def _parse_category(values: pd.Series, column: str, fix_case: bool) -> tuple[pd.Series, list[pd.DataFrame], int]:
@@ -224,13 +298,17 @@ def _parse_category(values: pd.Series, column: str, fix_case: bool) -> tuple[pd.
     canonical = text.str.lower().map({a.lower(): a for a in allowed})
     recased = (~exact & canonical.notna()).to_numpy() if fix_case else np.zeros(len(text), bool)
     parsed = text.where(exact, canonical if fix_case else np.nan)
-    bad = parsed.isna().to_numpy()
+    blank = (text == "").to_numpy()
+    bad = parsed.isna().to_numpy() & ~blank
     problems = []
+    if blank.any():
+        problems.append(_problem(np.flatnonzero(blank), "blank_value", f"{column}: blank"))
     if bad.any():
         idx = np.flatnonzero(bad)
+        hint = np.where(canonical.iloc[idx].notna(), " (set prepare.fix_category_case: true to accept it)", "")
         problems.append(_problem(
             idx, "unknown_category",
-            f"{column}: '" + text.iloc[idx].reset_index(drop=True) + f"' is not one of {', '.join(allowed)}",
+            f"{column}: " + _quoted(text.iloc[idx]) + f" is not one of {', '.join(allowed)}" + hint,
         ))
     return parsed, problems, int(recased.sum())
 
@@ -302,7 +380,8 @@ def find_duplicate_ids(loan_ids: pd.Series, lines: np.ndarray) -> pd.DataFrame:
         return _problem(np.array([], dtype=np.int64), "", "")
     first_line = pd.Series(lines, index=ids.index).groupby(ids).transform("first")
     idx = np.flatnonzero(repeat)
-    reasons = ("Loan_ID: '" + ids.iloc[idx] + "' duplicates line " + first_line.iloc[idx].astype(str)).reset_index(drop=True)
+    first = first_line.iloc[idx].astype(str).astype(object).reset_index(drop=True)
+    reasons = "Loan_ID: " + _quoted(ids.iloc[idx]) + " duplicates line " + first
     return _problem(idx, "duplicate_loan_id", reasons)
 
 

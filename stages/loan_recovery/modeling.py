@@ -6,6 +6,7 @@ cannot import and run arbitrary code.
 from __future__ import annotations
 
 import importlib
+import inspect
 
 import numpy as np
 import pandas as pd
@@ -69,6 +70,9 @@ def build_estimator(cfg: dict) -> ClassifierMixin:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as err:
         raise UserError(f"model._target_: cannot import {target!r}") from err
+    if not (inspect.isclass(cls) and issubclass(cls, ClassifierMixin)):
+        raise UserError(f"model._target_: {target!r} is not a scikit-learn classifier class "
+                        f"(e.g. sklearn.ensemble.RandomForestClassifier)")
     kwargs = {k: v for k, v in cfg.items() if k not in MODEL_META_KEYS}
     try:
         return cls(**kwargs)

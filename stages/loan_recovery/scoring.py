@@ -13,6 +13,9 @@ MIN_REASON_EFFECT = 0.005  # score increases below this are not reasons
 
 def combine_scores(is_test: np.ndarray, out_of_fold: np.ndarray, held_out: np.ndarray) -> np.ndarray:
     """Training loans keep their out-of-fold score; test loans the score of the model fit without them."""
+    if len(out_of_fold) != int((~is_test).sum()) or len(held_out) != int(is_test.sum()):
+        raise ValueError(f"score counts do not match the split: {len(out_of_fold)} out-of-fold for "
+                         f"{int((~is_test).sum())} training loans, {len(held_out)} for {int(is_test.sum())} test loans")
     scores = np.empty(len(is_test), dtype="float64")
     scores[~is_test] = out_of_fold
     scores[is_test] = held_out

@@ -2,7 +2,7 @@
 
 Marginals and internal relations follow the real 500-loan file: uniform ages, incomes
 and amounts over its ranges; its category shares; EMI = annuity of the outstanding
-amount at the rate over the tenure; collateral only on secured loan types; missed
+amount over the tenure (straight line, as in the real file); collateral only on secured loan types; missed
 payments by payment history; days past due only after a missed payment; many
 collection attempts only when recovery is incomplete; legal action only on write-offs.
 Vectorised and generated in fixed-size chunks, so 10 million rows stream to disk.
@@ -38,11 +38,9 @@ def _choice(rng: np.random.Generator, name: str, n: int) -> np.ndarray:
     return np.asarray(values, dtype=object)[rng.choice(len(values), size=n, p=shares)]
 
 
-def annuity_payment(principal: np.ndarray, annual_rate_pct: np.ndarray, months: np.ndarray) -> np.ndarray:
-    """Monthly instalment that repays `principal` over `months` at `annual_rate_pct`."""
-    rate = annual_rate_pct / 1200.0
-    growth = (1.0 + rate) ** months
-    return principal * rate * growth / (growth - 1.0)
+def monthly_instalment(outstanding: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """The real file's EMI: outstanding amount spread evenly over the tenure (no interest term)."""
+    return outstanding / months
 
 
 def _recovery_status(rng: np.random.Generator, days_past_due: np.ndarray, missed: np.ndarray) -> np.ndarray:
@@ -85,7 +83,7 @@ def generate_chunk(rng: np.random.Generator, start: int, n: int) -> pd.DataFrame
         "Loan_Type": loan_type,
         "Collateral_Value": collateral,
         "Outstanding_Loan_Amount": outstanding,
-        "Monthly_EMI": np.round(annuity_payment(outstanding, rate, tenure), 2),
+        "Monthly_EMI": np.round(monthly_instalment(outstanding, tenure), 2),
         "Payment_History": history,
         "Num_Missed_Payments": missed,
         "Days_Past_Due": days_past_due,
