@@ -74,13 +74,13 @@ def test_detect_encoding_explicit_codec_is_returned():
 
 @pytest.mark.parametrize("codec", ["klingon", "rot13", 42])
 def test_detect_encoding_rejects_unknown_or_non_text_codec(codec):
-    with pytest.raises(UserError, match=r"prepare\.encoding: unknown text encoding .*(use auto, utf-8"):
+    with pytest.raises(UserError, match=r"prepare\.encoding: unknown text encoding .* \(use auto, utf-8,"):
         detect_encoding(b"abc", codec)
 
 
 def test_check_decodable_names_line_and_byte_of_bad_byte(tmp_path):
     path = write(tmp_path, "a,b\nok,1\nJos\xe9,2\n", encoding="cp1252")
-    with pytest.raises(UserError, match=r"loans\.csv: line 3 \(byte 13\) is not valid utf-8; set prepare\.encoding"):
+    with pytest.raises(UserError, match=r"loans\.csv: line 3 \(byte 12\) is not valid utf-8; set prepare\.encoding"):
         check_decodable(path, "utf-8")
 
 
@@ -243,11 +243,11 @@ def test_fraction_in_whole_number_column(loans):
     assert problems["reason"].tolist() == ["Num_Dependents: '2.5' is not a whole number"]
 
 
-@pytest.mark.parametrize("value", ["1e30", "99999999999999999999", "-9007199254740993"])
+@pytest.mark.parametrize("value", ["1e30", "99999999999999999999", "-9007199254740992", "9007199254740993"])
 def test_whole_number_too_large_is_not_coerced(loans, value):
     typed, problems, _ = parse_loan_table(with_value(loans, 0, "Loan_Amount", value))
     assert problems[["kind", "reason"]].values.tolist() == [
-        ["out_of_range", f"Loan_Amount: '{value}' is too large (at most 9007199254740992 in absolute value)"]]
+        ["out_of_range", f"Loan_Amount: '{value}' is too large (at most 9007199254740991 in absolute value)"]]
     assert np.isnan(typed.loc[0, "Loan_Amount"])
 
 

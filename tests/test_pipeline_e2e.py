@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -165,3 +166,33 @@ def test_seed_fidelity_on_the_real_file(tmp_path, dvc_env, real_data_path):
     assert train["test"]["roc_auc"] == pytest.approx(0.985, abs=0.001)
     assert [strat[f"tier_{t}"]["test_loans"] for t in ("high", "medium", "low")] == [50, 10, 40]
     assert metrics(tmp_path, "prepare")["rows_kept"] == 500
+
+
+def test_plots_diff_renders_every_review_plot(small_repo, dvc_env, tmp_path):
+    reset_to_baseline(small_repo, dvc_env)
+    run(["dvc", "exp", "run", "-S", "model=logistic_regression"], small_repo, dvc_env)
+    proc = run(["dvc", "plots", "diff", "HEAD", "--json"], small_repo, dvc_env)
+    rendered = json.loads(proc.stdout)
+    plot_ids = set(rendered.get("data", rendered))
+    assert {"ROC", "Precision-recall", "Confusion matrix (test loans)", "Calibration (test loans)",
+            "Risk-score distribution per strategy tier"} <= plot_ids
+    out = tmp_path / "plots"
+    run(["dvc", "plots", "diff", "HEAD", "-o", str(out)], small_repo, dvc_env)
+    assert (out / "index.html").stat().st_size > 10_000
+
+
+def test_new_portfolio_is_scored_with_the_saved_models(small_repo, dvc_env, tmp_path):
+    reset_to_baseline(small_repo, dvc_env)
+    portfolio = tmp_path / "new.csv"
+    lines = (small_repo / "data/raw/synthetic_portfolio.csv").read_text().splitlines()
+    bad = lines[2].replace(",Male,", ",Robot,").replace(",Female,", ",Robot,")
+    portfolio.write_text("\n".join(lines[:2] + [bad] + lines[3:40]) + "\n")
+    out, rejects = tmp_path / "scored.csv", tmp_path / "rejects.csv"
+    run(["python", "stages/score.py", "--portfolio", str(portfolio), "--model", "data/models/model.pkl",
+         "--segmenter", "data/models/segmenter.pkl", "--output", str(out), "--rejects", str(rejects)],
+        small_repo, dvc_env)
+    scored, rejected = pd.read_csv(out), pd.read_csv(rejects)
+    assert len(scored) == 38 and len(rejected) == 1 and "Gender" in rejected["reasons"].iloc[0]
+    assert scored["Risk_Score"].between(0, 1).all()
+    assert set(scored["tier"]) <= {"high", "medium", "low"}
+    assert {"segment", "Recovery_Strategy", "reason_1"} <= set(scored.columns)

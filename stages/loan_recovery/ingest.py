@@ -241,7 +241,7 @@ def record_start_lines(row_records: np.ndarray, row_newlines: np.ndarray,
 
 
 _THOUSANDS = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"
-_MAX_WHOLE = 2**53  # float64 holds every whole number up to here exactly
+_MAX_WHOLE = 2**53 - 1  # float64 holds every whole number up to here exactly
 
 
 def _quoted(values: pd.Series) -> pd.Series:
@@ -277,7 +277,7 @@ def _parse_numeric(values: pd.Series, column: str, whole: bool) -> tuple[pd.Seri
 
 def _check_whole(number: pd.Series, text: pd.Series, column: str, usable: np.ndarray) -> tuple[np.ndarray, list[pd.DataFrame]]:
     """Problems of an integer column: fractions, and magnitudes int64/float64 cannot hold exactly."""
-    values = number.fillna(0).to_numpy()
+    values = np.where(usable, number.to_numpy(), 0.0)
     too_large = usable & (np.abs(values) > _MAX_WHOLE)
     fractional = usable & ~too_large & (np.mod(values, 1) != 0)
     problems = []
