@@ -4,27 +4,8 @@ import argparse
 import pandas as pd
 
 from loan_recovery.errors import UserError, run_stage
-from loan_recovery.ingest import prepare_loans, read_raw_table
+from loan_recovery.ingest import prepare_loans, read_prepare_params, read_raw_table
 from loan_recovery.io import load_params, param, write_csv, write_json, write_parquet
-
-BAD_ROW_MODES = ("reject", "stop")
-
-
-def read_prepare_params(params: dict) -> dict:
-    """The prepare.* keys, checked once: a UserError names the key, the value and what is allowed."""
-    mode = param(params, "prepare.on_bad_rows")
-    if mode not in BAD_ROW_MODES:
-        raise UserError(f"prepare.on_bad_rows must be one of {', '.join(BAD_ROW_MODES)}, got {mode!r}")
-    fix_case = param(params, "prepare.fix_category_case")
-    if not isinstance(fix_case, bool):
-        raise UserError(f"prepare.fix_category_case must be true or false, got {fix_case!r}")
-    share = param(params, "prepare.max_reject_share")
-    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
-        raise UserError(f"prepare.max_reject_share must be a number from 0 to 1, got {share!r} "
-                        f"(e.g. 0.5 stops the run when more than half the rows are bad)")
-    return {"on_bad_rows": mode, "fix_category_case": fix_case, "max_reject_share": float(share),
-            "encoding": param(params, "prepare.encoding"), "sep": param(params, "prepare.sep")}
-
 
 def check_bad_rows(source: str, rejects: pd.DataFrame, metrics: dict, cfg: dict, rejects_path: str) -> None:
     """Stop (UserError) when bad rows must not pass: stop mode, no good rows, or too many bad ones."""

@@ -11,7 +11,7 @@ import pandas as pd
 
 from loan_recovery.errors import UserError, run_stage
 from loan_recovery.evaluation import out_of_fold_scores, positive_scores, score_metrics
-from loan_recovery.ingest import prepare_loans, read_raw_table
+from loan_recovery.ingest import prepare_loans, read_prepare_params, read_raw_table
 from loan_recovery.io import load_params, param, read_parquet, write_csv, write_json, write_parquet
 from loan_recovery.modeling import build_pipeline
 from loan_recovery.scoring import combine_scores, outcome_check, reason_columns, score_increases
@@ -28,6 +28,8 @@ def load_model(path: str) -> dict:
 def score_pipeline(args: argparse.Namespace, p: dict) -> None:
     trained = load_model(args.model)
     loans, segments, split = read_parquet(args.loans), read_parquet(args.segments), read_parquet(args.split)
+    if not (segments["Loan_ID"].equals(loans["Loan_ID"]) and split["Loan_ID"].equals(loans["Loan_ID"])):
+        raise ValueError("loans, segments and split are not row-aligned; rerun: dvc repro")  # a bug, not user error
     features, is_test, target = loans[trained["features"]], split["is_test"].to_numpy(), split["target"]
     pipeline = build_pipeline(param(p, "model"), [c for c in trained["features"] if c not in trained["categorical"]],
                               trained["categorical"], param(p, "train.calibration"), param(p, "train.random_state"))
@@ -48,8 +50,9 @@ def score_pipeline(args: argparse.Namespace, p: dict) -> None:
 def score_portfolio(args: argparse.Namespace, p: dict) -> None:
     """Score a new portfolio with the saved segmenter and model; rows failing validation go to --rejects."""
     segmenter, trained = load_model(args.segmenter), load_model(args.model)
-    loans, rejects, _ = prepare_loans(read_raw_table(args.portfolio, param(p, "prepare.encoding"),
-                                                     param(p, "prepare.sep")), param(p, "prepare.fix_category_case"))
+    settings = read_prepare_params(p)
+    loans, rejects, _ = prepare_loans(read_raw_table(args.portfolio, settings["encoding"], settings["sep"]),
+                                      settings["fix_category_case"])
     labels = segmenter["pipeline"].predict(loans[segmenter["features"]].to_numpy(dtype="float64"))
     features = loans[trained["features"]]
     risk = positive_scores(trained["pipeline"], features)

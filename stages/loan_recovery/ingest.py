@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pyarrow_lib
-import pyarrow.compute as pyarrow_compute
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from .errors import UserError
+from .io import param
 from .schema import CATEGORIES, COLUMNS, FLOAT_RANGES, INTEGER_RANGES, build_loan_schema
 
 SEPARATOR_CANDIDATES = [",", ";", "\t", "|"]
@@ -262,7 +262,7 @@ def _to_float(text: pd.Series) -> pd.Series:
     any bad value in the column falls back to pandas, which marks just the bad ones NaN.
     """
     try:
-        parsed = pyarrow_compute.cast(pyarrow_lib.array(text), pyarrow_lib.float64())
+        parsed = pc.cast(pyarrow_lib.array(text), pyarrow_lib.float64())
         return pd.Series(parsed.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
     except (pyarrow_lib.ArrowInvalid, pyarrow_lib.ArrowNotImplementedError, pyarrow_lib.ArrowTypeError):
         return pd.to_numeric(text, errors="coerce").astype("float64")
@@ -450,3 +450,22 @@ def prepare_loans(raw: RawTable, fix_category_case: bool = True) -> tuple[pd.Dat
     metrics["columns_renamed"] = raw.header_notes.get("columns_renamed", 0)
     metrics["columns_extra"] = raw.header_notes.get("columns_extra", 0)
     return kept, rejects.reset_index(drop=True), metrics
+
+
+BAD_ROW_MODES = ("reject", "stop")
+
+
+def read_prepare_params(params: dict) -> dict:
+    """The prepare.* keys, checked once: a UserError names the key, the value and what is allowed."""
+    mode = param(params, "prepare.on_bad_rows")
+    if mode not in BAD_ROW_MODES:
+        raise UserError(f"prepare.on_bad_rows must be one of {', '.join(BAD_ROW_MODES)}, got {mode!r}")
+    fix_case = param(params, "prepare.fix_category_case")
+    if not isinstance(fix_case, bool):
+        raise UserError(f"prepare.fix_category_case must be true or false, got {fix_case!r}")
+    share = param(params, "prepare.max_reject_share")
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise UserError(f"prepare.max_reject_share must be a number from 0 to 1, got {share!r} "
+                        f"(e.g. 0.5 stops the run when more than half the rows are bad)")
+    return {"on_bad_rows": mode, "fix_category_case": fix_case, "max_reject_share": float(share),
+            "encoding": param(params, "prepare.encoding"), "sep": param(params, "prepare.sep")}
