@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DVC_NO_ANALYTICS := 1
 export PYTHONPATH := stages
+# Stage commands in dvc.yaml call `python`: make it the venv's, whether or not the venv is active.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: setup params repro test bench report clean-venv
 
@@ -28,7 +30,7 @@ test: setup
 bench: setup
 	$(BIN)/python .ci/benchmark.py
 
-# Markdown review report of HEAD against BASE (default: main).
+# Markdown review report of the workspace against BASE (default: main), printed to stdout.
 BASE ?= main
 report: setup
 	$(BIN)/python .ci/pr_report.py --base $(BASE)

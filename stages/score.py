@@ -14,6 +14,7 @@ from loan_recovery.evaluation import out_of_fold_scores, positive_scores, score_
 from loan_recovery.ingest import prepare_loans, read_prepare_params, read_raw_table
 from loan_recovery.io import load_params, param, read_parquet, write_csv, write_json, write_parquet
 from loan_recovery.modeling import build_pipeline
+from loan_recovery.schema import COLLECTION_COLUMNS, OUTCOME_COLUMNS
 from loan_recovery.scoring import combine_scores, outcome_check, reason_columns, score_increases
 from loan_recovery.strategy import STRATEGIES, assign_tiers
 
@@ -51,8 +52,10 @@ def score_portfolio(args: argparse.Namespace, p: dict) -> None:
     """Score a new portfolio with the saved segmenter and model; rows failing validation go to --rejects."""
     segmenter, trained = load_model(args.segmenter), load_model(args.model)
     settings = read_prepare_params(p)
-    loans, rejects, _ = prepare_loans(read_raw_table(args.portfolio, settings["encoding"], settings["sep"]),
-                                      settings["fix_category_case"])
+    used = set(trained["features"]) | set(segmenter["features"])
+    not_needed = tuple(c for c in OUTCOME_COLUMNS + COLLECTION_COLUMNS if c not in used)
+    loans, rejects, _ = prepare_loans(read_raw_table(args.portfolio, settings["encoding"], settings["sep"],
+                                                     optional=not_needed), settings["fix_category_case"])
     labels = segmenter["pipeline"].predict(loans[segmenter["features"]].to_numpy(dtype="float64"))
     features = loans[trained["features"]]
     risk = positive_scores(trained["pipeline"], features)
@@ -60,7 +63,8 @@ def score_portfolio(args: argparse.Namespace, p: dict) -> None:
     out = pd.DataFrame({"Borrower_ID": loans["Borrower_ID"], "Loan_ID": loans["Loan_ID"],
                         "segment": pd.Series(labels).map(segmenter["names"]).to_numpy(),
                         "Risk_Score": risk.round(6), "tier": tier,
-                        "Recovery_Strategy": pd.Series(tier).map(STRATEGIES).to_numpy()})
+                        "Recovery_Strategy": pd.Series(tier).map(STRATEGIES).to_numpy(),
+                        "score_source": "saved_model"})
     reasons = reason_columns(score_increases(trained["pipeline"], features, trained["reference"]),
                              features, param(p, "score.n_reasons"))
     write_csv(pd.concat([out, reasons.reset_index(drop=True)], axis=1), args.output)

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-REAL_DATA = PROJECT_ROOT.parent / "shared" / "data" / "loan-recovery.csv"
+# The real file sits beside the project in ../shared; LOAN_RECOVERY_REAL_DATA points elsewhere.
+REAL_DATA = Path(os.environ.get("LOAN_RECOVERY_REAL_DATA",
+                                PROJECT_ROOT.parent / "shared" / "data" / "loan-recovery.csv"))
 
 
 @pytest.fixture(scope="session")

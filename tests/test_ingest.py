@@ -396,3 +396,15 @@ def test_row_with_several_problems_is_one_reject_with_all_reasons(loans):
     assert len(rejects) == 1 and metrics["rows_rejected"] == 1
     assert rejects.loc[0, "reasons"] == (
         "Age: 'abc' is not a number; Loan_Type: 'Boat' is not one of Auto, Business, Home, Personal")
+
+
+def test_optional_columns_may_be_absent_and_are_not_parsed(tmp_path):
+    from loan_recovery.synthetic import generate_portfolio
+    frame = generate_portfolio(20, seed=5).drop(columns=["Recovery_Status", "Collection_Method"])
+    path = tmp_path / "new.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(UserError, match="missing column"):
+        read_raw_table(path)
+    kept, rejects, metrics = prepare_loans(read_raw_table(path, optional=("Recovery_Status", "Collection_Method")))
+    assert len(kept) == 20 and len(rejects) == 0
+    assert "Recovery_Status" not in kept.columns and kept["Loan_Type"].dtype == "category"

@@ -196,3 +196,18 @@ def test_new_portfolio_is_scored_with_the_saved_models(small_repo, dvc_env, tmp_
     assert scored["Risk_Score"].between(0, 1).all()
     assert set(scored["tier"]) <= {"high", "medium", "low"}
     assert {"segment", "Recovery_Strategy", "reason_1"} <= set(scored.columns)
+
+
+def test_new_portfolio_without_outcome_columns_is_scored(small_repo, dvc_env, tmp_path):
+    """A portfolio to be worked has no Recovery_Status or collection columns yet."""
+    reset_to_baseline(small_repo, dvc_env)
+    frame = pd.read_csv(small_repo / "data/raw/synthetic_portfolio.csv", nrows=25)
+    frame = frame.drop(columns=["Recovery_Status", "Collection_Attempts", "Collection_Method", "Legal_Action_Taken"])
+    portfolio = tmp_path / "to_work.csv"
+    frame.to_csv(portfolio, index=False)
+    out, rejects = tmp_path / "scored.csv", tmp_path / "rejects.csv"
+    run(["python", "stages/score.py", "--portfolio", str(portfolio), "--model", "data/models/model.pkl",
+         "--segmenter", "data/models/segmenter.pkl", "--output", str(out), "--rejects", str(rejects)],
+        small_repo, dvc_env)
+    scored = pd.read_csv(out)
+    assert len(scored) == 25 and (scored["score_source"] == "saved_model").all()

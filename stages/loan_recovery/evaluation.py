@@ -12,6 +12,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, cr
 from sklearn.pipeline import Pipeline
 
 MAX_CURVE_POINTS = 1000  # curves are thinned to this many points for large test sets
+MAX_CONFUSION_ROWS = 20_000  # DVC's confusion template needs one row per loan: sample beyond this
 
 
 def _round(value: float, digits: int = 4) -> float:
@@ -108,6 +109,22 @@ def roc_points(y_true: np.ndarray, score: np.ndarray) -> pd.DataFrame:
 def precision_recall_points(y_true: np.ndarray, score: np.ndarray) -> pd.DataFrame:
     precision, recall, _ = precision_recall_curve(y_true, score)
     return _thin(pd.DataFrame({"recall": recall, "precision": precision})).round(6)
+
+
+def confusion_counts(y_true: np.ndarray, predicted: np.ndarray) -> dict:
+    """Exact counts on every test loan (the plot may show a sample)."""
+    y_true, predicted = np.asarray(y_true), np.asarray(predicted)
+    return {"tn": int(((y_true == 0) & (predicted == 0)).sum()), "fp": int(((y_true == 0) & (predicted == 1)).sum()),
+            "fn": int(((y_true == 1) & (predicted == 0)).sum()), "tp": int(((y_true == 1) & (predicted == 1)).sum())}
+
+
+def confusion_rows(y_true: np.ndarray, predicted: np.ndarray, random_state: int) -> pd.DataFrame:
+    """actual/predicted per test loan for DVC's confusion plot; a fixed uniform sample when large."""
+    frame = pd.DataFrame({"actual": np.asarray(y_true), "predicted": np.asarray(predicted)})
+    if len(frame) <= MAX_CONFUSION_ROWS:
+        return frame
+    keep = np.sort(np.random.default_rng(random_state).choice(len(frame), MAX_CONFUSION_ROWS, replace=False))
+    return frame.iloc[keep].reset_index(drop=True)
 
 
 def calibration_table(y_true: np.ndarray, score: np.ndarray, bins: int = 10) -> pd.DataFrame:

@@ -118,8 +118,12 @@ def match_header(names: list[str]) -> tuple[dict[str, str], list[str], list[str]
     return rename, missing, extra
 
 
-def read_raw_table(path: str | Path, encoding: str = "auto", sep: str = "auto") -> RawTable:
-    """Read every field as a string (I/O edge). Raises UserError for file-level problems."""
+def read_raw_table(path: str | Path, encoding: str = "auto", sep: str = "auto",
+                   optional: tuple[str, ...] = ()) -> RawTable:
+    """Read every field as a string (I/O edge). Raises UserError for file-level problems.
+
+    `optional` columns may be absent (a new portfolio has no outcome or collection columns yet).
+    """
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: file not found (set data.raw to your CSV: dvc exp run -S data.raw=path/to.csv)")
@@ -136,7 +140,7 @@ def read_raw_table(path: str | Path, encoding: str = "auto", sep: str = "auto") 
     delimiter = detect_separator(header_line, sep)
     header = [h.strip() for h in next(csv.reader([header_line], delimiter=delimiter))]
     rename, missing, extra = match_header(header)
-    check_header(path, header, missing, f"separator {delimiter!r}, encoding {codec}")
+    check_header(path, header, [c for c in missing if c not in optional], f"separator {delimiter!r}, encoding {codec}")
     if len(head) < _HEAD_BYTES and not after_header.strip():
         raise UserError(f"{path}: has a header but no data rows")
 
@@ -341,7 +345,7 @@ def parse_loan_table(raw: pd.DataFrame, fix_category_case: bool = True) -> tuple
     typed = {}
     problems: list[pd.DataFrame] = []
     counters = {"values_with_thousands_separators": 0, "values_recased": 0}
-    for column in COLUMNS:
+    for column in [c for c in COLUMNS if c in raw.columns]:
         values = raw[column].reset_index(drop=True)
         if column in INTEGER_RANGES or column in FLOAT_RANGES:
             parsed, found, grouped = _parse_numeric(values, column, whole=column in INTEGER_RANGES)
@@ -367,9 +371,9 @@ def parse_loan_table(raw: pd.DataFrame, fix_category_case: bool = True) -> tuple
 def validate_loan_table(typed: pd.DataFrame) -> pd.DataFrame:
     """Run the pandera schema on rows that parsed; return problems[row, kind, reason]."""
     casts = {c: "int64" for c in INTEGER_RANGES} | {c: "float64" for c in FLOAT_RANGES}
-    frame = typed.astype(casts)  # keeps the caller's row positions as index
+    frame = typed.astype({c: t for c, t in casts.items() if c in typed.columns})  # keeps row positions
     try:
-        build_loan_schema().validate(frame, lazy=True)
+        build_loan_schema(list(typed.columns)).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases.dropna(subset=["index"])
         rows = cases["index"].astype("int64").to_numpy()
@@ -388,7 +392,7 @@ def to_typed_frame(frame: pd.DataFrame) -> pd.DataFrame:
     casts: dict = {c: "int64" for c in INTEGER_RANGES} | {c: "float64" for c in FLOAT_RANGES}
     casts |= {c: pd.CategoricalDtype(CATEGORIES[c]) for c in CATEGORIES}
     casts |= {c: "str" for c in ("Borrower_ID", "Loan_ID")}
-    return frame.astype(casts)
+    return frame.astype({c: t for c, t in casts.items() if c in frame.columns})
 
 
 def find_duplicate_ids(loan_ids: pd.Series, lines: np.ndarray) -> pd.DataFrame:
@@ -420,7 +424,7 @@ def prepare_loans(raw: RawTable, fix_category_case: bool = True) -> tuple[pd.Dat
     problems = pd.concat([problems, find_duplicate_ids(raw.frame["Loan_ID"], raw.lines)], ignore_index=True)
     parsed_ok = np.ones(len(typed), dtype=bool)
     parsed_ok[problems["row"].to_numpy(dtype=np.int64)] = False
-    schema_problems = validate_loan_table(typed.loc[parsed_ok, COLUMNS])
+    schema_problems = validate_loan_table(typed.loc[parsed_ok, [c for c in COLUMNS if c in typed.columns]])
     problems = pd.concat([problems, schema_problems], ignore_index=True)
     rejected = np.zeros(len(typed), dtype=bool)
     rejected[problems["row"].to_numpy(dtype=np.int64)] = True

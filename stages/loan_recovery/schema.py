@@ -63,8 +63,9 @@ def _range_checks(bounds: tuple[float | None, float | None]) -> list[pa.Check]:
     return [pa.Check.le(high)] if high is not None else []
 
 
-def build_loan_schema() -> pa.DataFrameSchema:
-    """pandera schema of a typed loan table (after string parsing)."""
+def build_loan_schema(only: list[str] | None = None) -> pa.DataFrameSchema:
+    """pandera schema of a typed loan table (after string parsing), optionally of some columns only."""
+    wanted = set(COLUMNS if only is None else only)
     columns: dict[str, pa.Column] = {
         "Borrower_ID": pa.Column(str, pa.Check.str_length(min_value=1)),
         "Loan_ID": pa.Column(str, pa.Check.str_length(min_value=1)),
@@ -75,7 +76,7 @@ def build_loan_schema() -> pa.DataFrameSchema:
         columns[name] = pa.Column("float64", _range_checks(bounds))
     for name, allowed in CATEGORIES.items():
         columns[name] = pa.Column(str, pa.Check.isin(allowed))
-    ordered = {name: columns[name] for name in COLUMNS}
+    ordered = {name: columns[name] for name in COLUMNS if name in wanted}
     # Loan_ID uniqueness is checked in ingest (it must name the first occurrence).
     # strict=False: extra columns are kept (and audited for leakage), not rejected.
     return pa.DataFrameSchema(ordered, strict=False, ordered=False)

@@ -49,12 +49,14 @@ def train_model(pipeline: Pipeline, loans: pd.DataFrame, target: pd.Series, trai
     model = pipeline.fit(X_train, y_train)
     test_score = ev.positive_scores(model, X_test)
     y_true = y_test.to_numpy()
+    predicted = (test_score > 0.5).astype(int)  # the seed's predict(): positive above 0.5
     baselines = ev.baseline_scores(y_train, loans["Days_Past_Due"].iloc[test_positions])
     audit = ev.leakage_audit(loans.iloc[train_positions], y_train, audit_columns(loans, str(target.name)),
                              leakage_threshold)
     flagged = audit[audit["flagged"]]
     metrics = {
         "test": ev.classification_metrics(y_true, test_score),
+        "test_confusion": ev.confusion_counts(y_true, predicted),
         "cv": cv,
         "baseline_base_rate": ev.score_metrics(y_true, baselines["base_rate"]),
         "baseline_dpd_rule": ev.score_metrics(y_true, baselines["dpd_rule"]),
@@ -66,11 +68,10 @@ def train_model(pipeline: Pipeline, loans: pd.DataFrame, target: pd.Series, trai
         "leakage_auc": dict(zip(audit["column"], audit["auc"].astype(float))),
         "importance": ev.permutation_importances(model, X_test, y_test, random_state),
     }
-    predicted = (test_score > 0.5).astype(int)
     plots = {
         "roc": ev.roc_points(y_true, test_score),
         "precision_recall": ev.precision_recall_points(y_true, test_score),
-        "confusion": pd.DataFrame({"actual": y_true, "predicted": predicted}),
+        "confusion": ev.confusion_rows(y_true, predicted, random_state),
         "calibration": ev.calibration_table(y_true, test_score),
         "lift": ev.lift_table(y_true, test_score),
     }
