@@ -7,7 +7,7 @@ export PYTHONPATH := stages
 # Stage commands in dvc.yaml call `python`: make it the venv's, whether or not the venv is active.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup params repro test bench report clean-venv
+.PHONY: setup params repro test bench report exps
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,8 @@ bench: setup
 BASE ?= main
 report: setup
 	$(BIN)/python .ci/pr_report.py --base $(BASE)
+
+# Every experiment with the params and metrics a reviewer decides on, as a Markdown table.
+EXP_COLUMNS := Experiment|data.raw|segment.k|segment.naming|model.name|features.name|train.target|rows_rejected|silhouette|test.roc_auc$$|cv.roc_auc_mean|baseline_dpd_rule.roc_auc|tier_high.outstanding_share|risk_score_auc_written_off
+exps: setup
+	$(BIN)/dvc exp show --no-pager --md --drop '.*' --keep '$(EXP_COLUMNS)'

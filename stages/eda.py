@@ -8,17 +8,7 @@ import pyarrow
 from loan_recovery.eda import (EDA_COLUMNS, PLOTLYJS_FILE, build_eda_figures, plotlyjs_source, render_html,
                                summarise_eda, to_eda_frame)
 from loan_recovery.errors import UserError, run_stage
-from loan_recovery.io import load_params, param, read_parquet, write_json, write_text
-
-
-def _read_eda_params(params: dict) -> tuple[int, int]:
-    """eda.max_points (>= 1) and eda.seed (>= 0), as ints."""
-    max_points, seed = param(params, "eda.max_points"), param(params, "eda.seed")
-    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1:
-        raise UserError(f"eda.max_points must be a positive integer (points per sampled view), got {max_points!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise UserError(f"eda.seed must be a non-negative integer, got {seed!r}")
-    return max_points, seed
+from loan_recovery.io import int_param, load_params, read_parquet, write_json, write_text
 
 
 def _read_loans(path: str) -> pd.DataFrame:
@@ -37,7 +27,8 @@ def main() -> None:
     parser.add_argument("--output-dir", required=True, help="folder of the HTML views and plotly.min.js")
     parser.add_argument("--metrics", required=True, help="JSON of the numbers behind the views")
     args = parser.parse_args()
-    max_points, seed = _read_eda_params(load_params(args.params))
+    params = load_params(args.params)
+    max_points, seed = int_param(params, "eda.max_points", 1), int_param(params, "eda.seed", 0)
 
     loans = to_eda_frame(_read_loans(args.input))
     figures = build_eda_figures(loans, max_points=max_points, seed=seed)

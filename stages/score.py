@@ -12,7 +12,7 @@ import pandas as pd
 from loan_recovery.errors import UserError, run_stage
 from loan_recovery.evaluation import out_of_fold_scores, positive_scores, score_metrics
 from loan_recovery.ingest import prepare_loans, read_prepare_params, read_raw_table
-from loan_recovery.io import load_params, param, read_parquet, write_csv, write_json, write_parquet
+from loan_recovery.io import int_param, load_params, param, read_parquet, write_csv, write_json, write_parquet
 from loan_recovery.modeling import build_pipeline
 from loan_recovery.schema import COLLECTION_COLUMNS, OUTCOME_COLUMNS
 from loan_recovery.scoring import combine_scores, outcome_check, reason_columns, score_increases
@@ -34,11 +34,11 @@ def score_pipeline(args: argparse.Namespace, p: dict) -> None:
     features, is_test, target = loans[trained["features"]], split["is_test"].to_numpy(), split["target"]
     pipeline = build_pipeline(param(p, "model"), [c for c in trained["features"] if c not in trained["categorical"]],
                               trained["categorical"], param(p, "train.calibration"), param(p, "train.random_state"))
-    oof = out_of_fold_scores(pipeline, features[~is_test], target[~is_test], param(p, "score.oof_folds"),
+    oof = out_of_fold_scores(pipeline, features[~is_test], target[~is_test], int_param(p, "score.oof_folds", 2),
                              param(p, "train.random_state"))
     risk = combine_scores(is_test, oof, positive_scores(trained["pipeline"], features[is_test]))
     reasons = reason_columns(score_increases(trained["pipeline"], features, trained["reference"]),
-                             features, param(p, "score.n_reasons"))
+                             features, int_param(p, "score.n_reasons", 0))
     scores = pd.DataFrame({"Borrower_ID": loans["Borrower_ID"], "Loan_ID": loans["Loan_ID"],
                            "segment": segments["segment"], "High_Risk_Flag": segments["High_Risk_Flag"],
                            "is_test": is_test, "target": target, "Risk_Score": risk.round(6)})
@@ -66,7 +66,7 @@ def score_portfolio(args: argparse.Namespace, p: dict) -> None:
                         "Recovery_Strategy": pd.Series(tier).map(STRATEGIES).to_numpy(),
                         "score_source": "saved_model"})
     reasons = reason_columns(score_increases(trained["pipeline"], features, trained["reference"]),
-                             features, param(p, "score.n_reasons"))
+                             features, int_param(p, "score.n_reasons", 0))
     write_csv(pd.concat([out, reasons.reset_index(drop=True)], axis=1), args.output)
     write_csv(rejects, args.rejects)
     print(f"scored {len(out)} loans -> {args.output}; {len(rejects)} rejected -> {args.rejects}")

@@ -5,7 +5,7 @@ from pathlib import Path
 import joblib
 
 from loan_recovery.errors import UserError, run_stage
-from loan_recovery.io import atomic_path, load_params, param, read_parquet, write_json, write_parquet, write_text
+from loan_recovery.io import atomic_path, int_param, load_params, param, read_parquet, write_json, write_parquet, write_text
 from loan_recovery import segmentation as seg
 from loan_recovery.plotting import PLOTLYJS_FILE, plotlyjs_source, segment_scatter_html
 
@@ -20,7 +20,7 @@ def main() -> None:
     parser.add_argument("--plot-dir", required=True, help="Plotly HTML of Monthly_Income vs Loan_Amount by segment")
     args = parser.parse_args()
     p = load_params(args.params)
-    k, naming, features = param(p, "segment.k"), param(p, "segment.naming"), list(param(p, "segment.features"))
+    k, naming, features = int_param(p, "segment.k", 2), param(p, "segment.naming"), list(param(p, "segment.features"))
     random_state = param(p, "segment.random_state")
     if naming not in seg.NAMING_MODES:
         raise UserError(f"segment.naming must be one of {', '.join(seg.NAMING_MODES)}, got {naming!r}")
@@ -28,7 +28,7 @@ def main() -> None:
         names, high_risk = seg.name_segments_seed(k)  # fails fast, before fitting, for k != 4
 
     loans = read_parquet(args.input)
-    labels, pipeline = seg.fit_segments(loans, features, k, param(p, "segment.n_init"), random_state)
+    labels, pipeline = seg.fit_segments(loans, features, k, int_param(p, "segment.n_init", 1), random_state)
     if naming == "profile":
         names, high_risk = seg.name_segments_by_profile(seg.centroid_profiles(pipeline, features))
     assignments = seg.assign_segments(loans["Loan_ID"], labels, names, high_risk)

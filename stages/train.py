@@ -6,7 +6,7 @@ import joblib
 import pandas as pd
 
 from loan_recovery.errors import run_stage
-from loan_recovery.io import atomic_path, load_params, param, read_parquet, write_csv, write_json, write_parquet
+from loan_recovery.io import atomic_path, int_param, load_params, param, read_parquet, write_csv, write_json, write_parquet
 from loan_recovery.modeling import build_pipeline, build_target, check_feature_set, split_table, split_train_test
 from loan_recovery.scoring import reference_values
 from loan_recovery.training import FeatureSet, train_model
@@ -39,7 +39,7 @@ def main() -> None:
     pipeline = build_pipeline(param(p, "model"), features.numeric, features.categorical,
                               param(p, "train.calibration"), seed)
     result = train_model(pipeline, loans, target, train_positions, test_positions, features,
-                         param(p, "train.cv_folds"), param(p, "train.cv_repeats"),
+                         int_param(p, "train.cv_folds", 2), int_param(p, "train.cv_repeats", 1),
                          param(p, "train.leakage_auc_threshold"), seed)
 
     with atomic_path(args.model) as tmp:

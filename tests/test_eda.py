@@ -210,7 +210,7 @@ def test_stage_reports_bad_param_and_missing_column_in_one_line(tmp_path):
     frame.to_parquet(tmp_path / "loans.parquet", index=False)
     result = _run_stage(tmp_path, "bad_param", max_points=0)
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: eda.max_points must be a positive integer (points per sampled view), got 0"
+    assert result.stderr.strip() == "error: eda.max_points must be an integer >= 1, got 0"
     frame.drop(columns=[EDA_COLUMNS[-1]]).to_parquet(tmp_path / "loans.parquet", index=False)
     result = _run_stage(tmp_path, "bad_input")
     assert result.returncode == 2

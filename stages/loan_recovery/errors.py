@@ -19,3 +19,9 @@ def run_stage(main: Callable[[], None]) -> None:
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    except Exception as err:
+        # scikit-learn validates estimator params at fit time; its message names the param and range.
+        if type(err).__name__ != "InvalidParameterError":
+            raise
+        print(f"error: invalid estimator parameter (check model.* / segment.* in conf/): {err}", file=sys.stderr)
+        sys.exit(2)

@@ -89,3 +89,11 @@ def param(params: dict, dotted_key: str) -> Any:
             raise UserError(f"params.yaml: missing key '{dotted_key}' (is params.yaml composed from conf/? run: make params)")
         node = node[part]
     return node
+
+
+def int_param(params: dict, dotted_key: str, minimum: int) -> int:
+    """An integer param of at least `minimum`, or a UserError naming key, value and range."""
+    value = param(params, dotted_key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise UserError(f"{dotted_key} must be an integer >= {minimum}, got {value!r}")
+    return value
