@@ -133,3 +133,8 @@ def test_group_fairness_without_outcome_or_variation():
     single = group_fairness(pd.Series(["a", "a"]), np.array(["high", "low"], dtype=object), np.array([0.9, 0.1]),
                             np.array([1, 0]))
     assert list(single) == ["groups"]  # one group: no ratios
+
+
+def test_non_numeric_threshold_names_the_key():
+    with pytest.raises(UserError, match=r"strategy.thresholds.high must be a number in \[0, 1\], got 'abc'"):
+        assign_tiers(np.array([0.5]), "abc", 0.5)

@@ -16,6 +16,9 @@ STRATEGIES = {
 
 
 def check_thresholds(high: float, medium: float) -> None:
+    for name, value in (("high", high), ("medium", medium)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UserError(f"strategy.thresholds.{name} must be a number in [0, 1], got {value!r}")
     if not 0.0 <= medium <= high <= 1.0:
         raise UserError(f"strategy.thresholds: need 0 <= medium <= high <= 1, got medium={medium}, high={high}")
 
