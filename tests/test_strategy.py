@@ -128,7 +128,7 @@ def test_group_fairness_without_outcome_or_variation():
     score = np.array([0.1, 0.2, 0.3])
     result = group_fairness(groups, assign_tiers(score, 0.75, 0.5), score, None)
     assert "auc" not in result["groups"]["a"] and "auc_ratio_min_max" not in result
-    assert "high_share_ratio_min_max" not in result  # nobody high: a 0/0 ratio is left out
+    assert result["high_share_ratio_min_max"] == 1.0  # nobody high in any group: parity, key kept
     assert result["mean_score_ratio_min_max"] == round(0.1 / 0.25, 4)
     single = group_fairness(pd.Series(["a", "a"]), np.array(["high", "low"], dtype=object), np.array([0.9, 0.1]),
                             np.array([1, 0]))

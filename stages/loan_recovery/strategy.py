@@ -78,6 +78,7 @@ def group_fairness(groups: pd.Series, tier: np.ndarray, risk_score: np.ndarray,
     ratios = {}
     for key in ["high_share", "mean_score", "auc"]:
         values = [row[key] for row in table.values() if key in row]
-        if len(values) >= 2 and max(values) > 0:
-            ratios[f"{key}_ratio_min_max"] = round(min(values) / max(values), 4)
+        if len(values) >= 2:
+            # All groups at zero (e.g. nobody in the high tier) is parity: 1.0, so the key never vanishes.
+            ratios[f"{key}_ratio_min_max"] = round(min(values) / max(values), 4) if max(values) > 0 else 1.0
     return {"groups": table, **ratios}
