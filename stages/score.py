@@ -15,8 +15,8 @@ from loan_recovery.ingest import prepare_loans, read_prepare_params, read_raw_ta
 from loan_recovery.io import int_param, load_params, param, read_parquet, write_csv, write_json, write_parquet
 from loan_recovery.modeling import build_pipeline
 from loan_recovery.schema import COLLECTION_COLUMNS, OUTCOME_COLUMNS
-from loan_recovery.scoring import combine_scores, outcome_check, reason_columns, score_increases
-from loan_recovery.strategy import STRATEGIES, assign_tiers
+from loan_recovery.scoring import combine_scores, explain_scores, outcome_check
+from loan_recovery.strategy import assign_tiers, strategy_names
 
 
 def load_model(path: str) -> dict:
@@ -37,14 +37,13 @@ def score_pipeline(args: argparse.Namespace, p: dict) -> None:
     oof = out_of_fold_scores(pipeline, features[~is_test], target[~is_test], int_param(p, "score.oof_folds", 2),
                              param(p, "train.random_state"))
     risk = combine_scores(is_test, oof, positive_scores(trained["pipeline"], features[is_test]))
-    reasons = reason_columns(score_increases(trained["pipeline"], features, trained["reference"]),
-                             features, int_param(p, "score.n_reasons", 0))
+    reasons = explain_scores(trained["pipeline"], features, trained["reference"], int_param(p, "score.n_reasons", 0))
     scores = pd.DataFrame({"Borrower_ID": loans["Borrower_ID"], "Loan_ID": loans["Loan_ID"],
                            "segment": segments["segment"], "High_Risk_Flag": segments["High_Risk_Flag"],
                            "is_test": is_test, "target": target, "Risk_Score": risk.round(6)})
     metrics = {"all_loans_out_of_sample": score_metrics(target.to_numpy(), risk),
                "outcome_check": outcome_check(risk, segments["High_Risk_Flag"].to_numpy(), loans["Recovery_Status"])}
-    write_parquet(pd.concat([scores, reasons.reset_index(drop=True)], axis=1), args.output)
+    write_parquet(pd.concat([scores, reasons], axis=1), args.output)
     write_json(metrics, args.metrics)
 
 
@@ -63,11 +62,10 @@ def score_portfolio(args: argparse.Namespace, p: dict) -> None:
     out = pd.DataFrame({"Borrower_ID": loans["Borrower_ID"], "Loan_ID": loans["Loan_ID"],
                         "segment": pd.Series(labels).map(segmenter["names"]).to_numpy(),
                         "Risk_Score": risk.round(6), "tier": tier,
-                        "Recovery_Strategy": pd.Series(tier).map(STRATEGIES).to_numpy(),
+                        "Recovery_Strategy": strategy_names(tier),
                         "score_source": "saved_model"})
-    reasons = reason_columns(score_increases(trained["pipeline"], features, trained["reference"]),
-                             features, int_param(p, "score.n_reasons", 0))
-    write_csv(pd.concat([out, reasons.reset_index(drop=True)], axis=1), args.output)
+    reasons = explain_scores(trained["pipeline"], features, trained["reference"], int_param(p, "score.n_reasons", 0))
+    write_csv(pd.concat([out, reasons], axis=1), args.output)
     write_csv(rejects, args.rejects)
     print(f"scored {len(out)} loans -> {args.output}; {len(rejects)} rejected -> {args.rejects}")
 

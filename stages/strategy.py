@@ -5,7 +5,8 @@ import pandas as pd
 
 from loan_recovery.errors import run_stage
 from loan_recovery.io import load_params, param, read_parquet, write_csv, write_json
-from loan_recovery.strategy import STRATEGIES, age_bands, assign_tiers, group_fairness, score_histogram, strategy_metrics
+from loan_recovery.strategy import (age_bands, assign_tiers, group_fairness, score_histogram, strategy_metrics,
+                                    strategy_names)
 
 
 def main() -> None:
@@ -27,7 +28,7 @@ def main() -> None:
     tier = assign_tiers(risk, param(p, "strategy.thresholds.high"), param(p, "strategy.thresholds.medium"))
     reasons = [c for c in scores.columns if c.startswith("reason_")]
     assignments = scores[["Borrower_ID", "Loan_ID", "segment", "Risk_Score"]].assign(
-        tier=tier, Recovery_Strategy=pd.Series(tier).map(STRATEGIES).to_numpy(),
+        tier=tier, Recovery_Strategy=strategy_names(tier),
         score_source=scores["is_test"].map({True: "held_out_test", False: "out_of_fold"}))
     assignments = pd.concat([assignments, scores[reasons]], axis=1)
     is_test, outcome = scores["is_test"].to_numpy(), scores["target"].to_numpy()

@@ -5,7 +5,7 @@ import pytest
 
 from loan_recovery.errors import UserError
 from loan_recovery.strategy import (STRATEGIES, TIERS, age_bands, assign_tiers, check_thresholds, group_fairness,
-                                    score_histogram, strategy_metrics)
+                                    score_histogram, strategy_metrics, strategy_names)
 
 
 # --- assign_tiers ---------------------------------------------------------------------------------
@@ -138,3 +138,8 @@ def test_group_fairness_without_outcome_or_variation():
 def test_non_numeric_threshold_names_the_key():
     with pytest.raises(UserError, match=r"strategy.thresholds.high must be a number in \[0, 1\], got 'abc'"):
         assign_tiers(np.array([0.5]), "abc", 0.5)
+
+
+def test_strategy_names_follow_the_seed_text():
+    names = strategy_names(np.array(["high", "medium", "low"], dtype=object))
+    assert list(names) == [STRATEGIES["high"], STRATEGIES["medium"], STRATEGIES["low"]]

@@ -63,6 +63,11 @@ def reason_columns(effects: pd.DataFrame, features: pd.DataFrame, n_reasons: int
     return pd.DataFrame(reasons, index=features.index)
 
 
+def explain_scores(model: Pipeline, features: pd.DataFrame, reference: dict, n_reasons: int) -> pd.DataFrame:
+    """reason_1..n for every loan, positionally indexed so it concatenates beside any output frame."""
+    return reason_columns(score_increases(model, features, reference), features, n_reasons).reset_index(drop=True)
+
+
 def _auc(outcome: np.ndarray, score: np.ndarray) -> float | None:
     return round(float(roc_auc_score(outcome, score)), 4) if len(np.unique(outcome)) == 2 else None
 

@@ -30,6 +30,11 @@ def assign_tiers(risk_score: np.ndarray, high: float, medium: float) -> np.ndarr
     return np.where(score > high, "high", np.where(score >= medium, "medium", "low")).astype(object)
 
 
+def strategy_names(tier: np.ndarray) -> np.ndarray:
+    """The seed's Recovery_Strategy text of each tier."""
+    return pd.Series(tier).map(STRATEGIES).to_numpy()
+
+
 def strategy_metrics(tier: np.ndarray, outstanding: np.ndarray, is_test: np.ndarray) -> dict:
     """Loans and outstanding amount per tier (all loans), and tier counts on the test loans."""
     total_out = float(np.sum(outstanding)) or 1.0
